@@ -73,6 +73,8 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
 MAX_MEMBER_BYTES = 64 << 20  # an official batch is 31 MB
+MAX_BATCH_IMAGES = 10_000  # every batch of the official archive holds 10,000
+MAX_MEMBERS = 1_000  # the official archive holds 8 files
 CACHE_NAME = "cifar10.npz"
 CACHE_FORMAT = 1
 CACHE_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -136,13 +138,31 @@ def _latin1(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+class _NdarrayName:
+    """Stands for numpy.ndarray in a pickle: it can be named, not called.
+
+    A numpy array pickles as ``_reconstruct(ndarray, (0,), dtype)`` followed by
+    its bytes; calling ``ndarray(shape)`` directly would let a tiny pickle
+    allocate any amount of memory.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        raise _Refused("it calls numpy.ndarray, which numpy's own pickles never do")
+
+
+def _reconstruct_ndarray(subtype, shape, dtype):
+    if subtype is not _NdarrayName or tuple(shape) != (0,):
+        raise _Refused("it builds an array in a way numpy's own pickles never do")
+    return np._core.multiarray._reconstruct(np.ndarray, (0,), dtype)
+
+
 def _numpy_globals():
     core = np._core
-    reconstruct = core.multiarray._reconstruct
+    reconstruct = _reconstruct_ndarray
     scalar = core.multiarray.scalar
     frombuffer = core.numeric._frombuffer
     found = {
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "ndarray"): _NdarrayName,
         ("numpy", "dtype"): np.dtype,
         ("_codecs", "encode"): _latin1,
     }
@@ -238,6 +258,11 @@ def _parse_batch(blob: bytes, member: str):
         )
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise _ArchiveProblem(f"{member}: 'data' has shape {data.shape}, not (n, 3072)")
+    if data.shape[0] > MAX_BATCH_IMAGES:
+        raise _ArchiveProblem(
+            f"{member} holds {data.shape[0]:,} images; a CIFAR-10 batch holds "
+            f"{MAX_BATCH_IMAGES:,}"
+        )
     labels = _parse_labels(labels, data.shape[0], member)
     # Same layout as Keras: channel planes -> (n, 32, 32, 3).
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -311,7 +336,12 @@ def _read_archive(path: Path, progress: bool):
                 file=sys.stderr,
             ) as bar,
         ):
-            for member in tar:
+            for count, member in enumerate(tar, start=1):
+                if count > MAX_MEMBERS:
+                    raise _ArchiveProblem(
+                        f"it holds over {MAX_MEMBERS:,} files; the CIFAR-10 "
+                        "archive holds eight"
+                    )
                 _check_member(member)
                 folder, _, base = member.name.rpartition("/")
                 if (
@@ -373,8 +403,11 @@ def _read_cache(cache: Path):
     Raises _CacheProblem if a cache file is there but cannot be trusted to hold
     what an import would give (damaged, half written, other format).
     """
-    if not cache.exists():
-        return None
+    try:
+        if not cache.exists():
+            return None
+    except OSError as err:
+        raise _CacheProblem(f"it cannot be reached ({err.strerror or err})") from None
     try:
         with np.load(cache, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
@@ -448,6 +481,16 @@ def _cache_write_note(cache: Path, err: OSError, arrays) -> str:
         "correctly; the next load will import the archive again. No partial "
         "file was left behind."
     )
+
+
+def _is_file(path: Path):
+    """True or False, or None when a folder on the path may not be searched."""
+    try:
+        return path.is_file()
+    except PermissionError:
+        return None
+    except OSError:
+        return False
 
 
 def _remove_own_leftovers(folder: Path, prefix: str, suffix: str):
@@ -695,8 +738,7 @@ def _checked_download(path, url, expected, accept, start, verbose):
     if verbose:
         size = path.stat().st_size / 2**20
         print(
-            f"Downloaded {size:.0f} MB in {time.perf_counter() - start:.0f} s "
-            f"to {path}"
+            f"Downloaded {size:.0f} MB in {time.perf_counter() - start:.0f} s to {path}"
         )
     return path, digest
 
@@ -756,7 +798,14 @@ def load_cifar10(
     explicit = archive or os.environ.get(ENV_ARCHIVE)
     explicit = Path(explicit).expanduser() if explicit else None
     accept = _accepted(accept_sha256)
-    if explicit is not None and not explicit.is_file():
+    if explicit is not None and not _is_file(explicit):
+        if _is_file(explicit) is None:
+            raise CIFAR10Error(
+                f"The CIFAR-10 archive {explicit} (given as archive= or in "
+                f"{ENV_ARCHIVE}) cannot be reached: a folder on its path does not "
+                "let you in (permission denied). Check the folder permissions, or "
+                "copy the archive into the project's data/ folder."
+            )
         what = "is a folder, not a file" if explicit.is_dir() else "does not exist"
         raise CIFAR10Error(
             f"The CIFAR-10 archive {explicit} {what} (it was given as archive= or "
@@ -815,9 +864,6 @@ def _load(folder, cache, explicit, accept, download, verbose, writable):
     trusted = {OFFICIAL_SHA256} | accept
     if writable:
         _remove_own_leftovers(cache.parent, *CACHE_TMP)
-        # pooch downloads into a temporary "tmp..." file next to the archive;
-        # a process killed outright (no clean-up) leaves it behind.
-        _remove_own_leftovers(folder / "downloads", "tmp", "")
     try:
         cached = _read_cache(cache)
     except _CacheProblem as problem:
@@ -848,7 +894,7 @@ def _load(folder, cache, explicit, accept, download, verbose, writable):
     if explicit is not None:
         path = explicit
     else:
-        path = next((p for p in _local_candidates(folder) if p.is_file()), None)
+        path = next((p for p in _local_candidates(folder) if _is_file(p)), None)
         if path is None:
             if not download:
                 raise CIFAR10Error(

@@ -51,13 +51,15 @@ def _peak_rss_mb(pid: int):
 
 
 def _key_figure(nb) -> str:
-    """The last line printed by the cells tagged ``key-figure``."""
+    """The last line shown by the cells tagged ``key-figure``."""
     lines = []
     for cell in nb.cells:
         if "key-figure" in cell.get("metadata", {}).get("tags", []):
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "stream" and out.get("name") == "stdout":
                     lines += out["text"].strip().splitlines()
+                elif out.get("output_type") == "execute_result":
+                    lines += out["data"].get("text/plain", "").strip().splitlines()
     return lines[-1] if lines else ""
 
 
@@ -117,7 +119,9 @@ def machine() -> str:
 
 def print_summary(results, total):
     print()
-    print(f"{'notebook':<28} {'seconds':>8} {'longest cell':>13} {'peak MB':>8}  key figure")
+    print(
+        f"{'notebook':<28} {'seconds':>8} {'longest cell':>13} {'peak MB':>8}  key figure"
+    )
     for r in results:
         print(
             f"{r['notebook']:<28} {r['seconds']:>8.1f} "
@@ -150,23 +154,52 @@ def write_timings(results, total, path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     path.with_suffix(".json").write_text(
-        json.dumps({"machine": machine(), "total_seconds": round(total, 1),
-                    "notebooks": results}, indent=2) + "\n"
+        json.dumps(
+            {
+                "machine": machine(),
+                "total_seconds": round(total, 1),
+                "notebooks": results,
+            },
+            indent=2,
+        )
+        + "\n"
     )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("mode", choices=["lesson", "outputs"])
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to run (default: all of the lesson's)")
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "lesson",
-                        help="where the lesson run writes executed copies")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="notebooks to run (default: all of the lesson's)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=PROJECT_ROOT / "build" / "lesson",
+        help="where the lesson run writes executed copies",
+    )
     args = parser.parse_args(argv)
+
+    paths = [p.resolve() for p in args.notebooks] or lesson_notebooks()
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"error: no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
+        return 2
 
     kernel.install()
     if args.mode == "lesson":
         os.environ["CNN_LESSON_FIG_DIR"] = str(args.out / "fig")
+    # Kernels run in notebooks/, not here: paths given relative to this folder
+    # must reach them as absolute paths.
+    for name in ("CNN_LESSON_DATA_DIR", "CNN_LESSON_FIG_DIR", "CIFAR10_ARCHIVE"):
+        if os.environ.get(name):
+            os.environ[name] = str(Path(os.environ[name]).expanduser().resolve())
 
     from cnn_lesson.data import CIFAR10Error, load_cifar10
 
@@ -176,11 +209,9 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 1
 
-    paths = args.notebooks or lesson_notebooks()
     results = []
     start = time.perf_counter()
     for path in paths:
-        path = path.resolve()
         out = path if args.mode == "outputs" else args.out / path.name
         print(f"running {path.name} ...", flush=True)
         results.append(execute(path, out))

@@ -555,3 +555,53 @@ def test_parsing_never_extracts_to_disk(data_dir, tmp_path):
     assert {k: after[k] for k in before} == before  # nothing changed either
     assert list((tmp_path / "tmp").iterdir()) == []
     assert list((tmp_path / "cwd").iterdir()) == []
+
+
+# --------------------------------------------------------------------------
+# Archives built to exhaust memory
+
+
+class AllocatesArray:
+    """Pickles as a direct call of numpy.ndarray(shape), which allocates."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __reduce__(self):
+        return (np.ndarray, ((self.rows, 3072), np.dtype("u1")))
+
+
+def test_pickle_that_calls_ndarray_to_allocate_memory_is_refused(data_dir, tmp_path):
+    contents = cifar_contents(seed=3)
+    contents["test_batch"] = {
+        b"data": AllocatesArray(150_000),
+        b"labels": [0] * 150_000,
+        b"batch_label": b"testing batch 1 of 1",
+    }
+    path = write_archive(tmp_path / "in" / "cifar-10-python.tar.gz", contents)
+
+    with pytest.raises(CIFAR10Error, match="never do"):
+        load(path, data_dir)
+    assert_no_cache_left(data_dir)
+
+
+def test_batch_with_more_images_than_a_cifar_batch_is_refused(
+    data_dir, tmp_path, monkeypatch
+):
+    archive = make_archive(tmp_path / "in" / "cifar-10-python.tar.gz", n=6)
+    monkeypatch.setattr(data, "MAX_BATCH_IMAGES", 5)  # stands for 10,000
+
+    with pytest.raises(CIFAR10Error, match="a CIFAR-10 batch holds 5"):
+        load(archive.path, data_dir)
+    assert_no_cache_left(data_dir)
+
+
+def test_archive_with_thousands_of_members_is_refused(data_dir, tmp_path):
+    extra = [(member_info(f"junk/{i}", 0), b"") for i in range(data.MAX_MEMBERS + 1)]
+    path = write_archive(
+        tmp_path / "in" / "cifar-10-python.tar.gz", cifar_contents(), extra=extra
+    )
+
+    with pytest.raises(CIFAR10Error, match="the CIFAR-10 archive holds eight"):
+        load(path, data_dir)
+    assert_no_cache_left(data_dir)

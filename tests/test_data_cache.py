@@ -218,14 +218,16 @@ def test_leftovers_of_a_killed_import_are_removed_and_a_users_file_is_not(
     (data_dir / "downloads").mkdir()
     leftover = data_dir / "cache" / ".cifar10-killed.tmp"
     leftover.write_bytes(b"half of a cache")
-    partial = data_dir / "downloads" / "tmpk1lled"  # as pooch names it
-    partial.write_bytes(b"half of a download")
+    # downloads/ may hold the user's own files: nothing there is deleted
+    partial = data_dir / "downloads" / "tmp-notes.txt"
+    partial.write_bytes(b"not the loader's")
     users = data_dir / "cache" / "my-notes.txt"
     users.write_text("mine")
 
     assert_loaded(load(archive.path, data_dir, accept_sha256=archive.sha256), archive)
 
-    assert not leftover.exists() and not partial.exists()
+    assert not leftover.exists()
+    assert partial.read_bytes() == b"not the loader's"
     assert users.read_text() == "mine"
 
 
@@ -409,3 +411,45 @@ def test_two_processes_loading_for_the_first_time_both_get_the_data(data_dir, tm
     assert said == ["cache", "imported"]
     assert cache_came_from(data_dir, archive)
     assert set(os.listdir(data_dir / "cache")) == {CACHE_NAME, LOCK_NAME}
+
+
+def test_archive_behind_a_folder_without_permission_is_a_clear_error(
+    data_dir, archive, tmp_path
+):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    hidden = locked / "cifar-10-python.tar.gz"
+    hidden.write_bytes(archive.path.read_bytes())
+    locked.chmod(0o600)  # no search permission: is_file() raises, as root does not
+    kwargs = {
+        "archive": str(hidden),
+        "accept_sha256": archive.sha256,
+        "data_dir": str(data_dir),
+    }
+    try:
+        result, _, _ = loader_result(
+            start_loader(kwargs, **as_user_bound_by_permissions())
+        )
+    finally:
+        locked.chmod(0o755)
+
+    assert "permission denied" in result.get("error", ""), result
+    assert sha256(hidden) == archive.sha256
+
+
+def test_cache_folder_without_permission_still_returns_the_data(data_dir, archive):
+    load(archive.path, data_dir, accept_sha256=archive.sha256)
+    (data_dir / "cache").chmod(0o644)  # the classic chmod -R 644 mistake
+    kwargs = {
+        "archive": str(archive.path),
+        "accept_sha256": archive.sha256,
+        "data_dir": str(data_dir),
+    }
+    try:
+        result, _, _ = loader_result(
+            start_loader(kwargs, **as_user_bound_by_permissions())
+        )
+    finally:
+        (data_dir / "cache").chmod(0o755)
+
+    assert result.get("sha256") == array_digests(archive.expected), result

@@ -7,6 +7,7 @@ check runs once, as a learner runs it, in a separate process.
 
 import gzip
 import importlib.metadata
+import inspect
 import io
 import os
 import pickle
@@ -16,6 +17,7 @@ import tarfile
 import time
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from packaging.requirements import Requirement
@@ -24,6 +26,7 @@ from cnn_lesson import data, setup_check
 from cnn_lesson.paths import PROJECT_ROOT
 
 NUMPY = importlib.metadata.version("numpy")
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
 
 
 # --------------------------------------------------------------------------
@@ -262,7 +265,7 @@ def test_a_damaged_cache_is_reported_and_left_alone(folders):
 
 
 def test_the_prediction_adds_up_the_longest_training_cell():
-    timing = setup_check.time_training(steps=4, validation_batches=2, epochs=2)
+    timing = setup_check.time_training(executions=2, validation_batches=1, epochs=2)
     assert timing.step_s > 0 and timing.validation_batch_s > 0
     # 157 steps of 32 images and 10 validation batches of 1,000, 20 times.
     epoch = 157 * timing.step_s + 10 * timing.validation_batch_s
@@ -270,6 +273,36 @@ def test_the_prediction_adds_up_the_longest_training_cell():
     assert timing.predicted_s == pytest.approx(
         20 * timing.epoch_s + timing.first_epoch_extra_s
     )
+
+
+def _cells_of(notebook, *snippets):
+    """The code cells of a lesson notebook that contain every snippet."""
+    nb = nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", as_version=4)
+    return [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "code" and all(s in cell.source for s in snippets)
+    ]
+
+
+def test_the_timing_run_trains_as_the_longest_training_cell_does():
+    (fit,) = _cells_of("05-depth-dropout", "model_dropout.fit(")
+    for setting in (
+        f"epochs={setup_check.EPOCHS}",
+        f"validation_batch_size={setup_check.VALIDATION_BATCH_SIZE}",
+        f"steps_per_execution={setup_check.STEPS_PER_EXECUTION}",
+        "validation_data=(test_images, test_labels)",
+    ):
+        assert setting in fit, f"notebook 05 no longer trains with {setting}"
+    assert "batch_size=" not in fit.replace("validation_batch_size=", "")
+    assert _cells_of("05-depth-dropout", f"n = {setup_check.TRAIN_IMAGES}\n")
+
+    (build,) = _cells_of("05-depth-dropout", "model_dropout = keras.Model(")
+    network = inspect.getsource(setup_check.dropout_network)
+    layers = [line.strip() for line in build.splitlines() if "keras.layers." in line]
+    assert len(layers) == 9
+    missing = [line for line in layers if line not in network]
+    assert not missing, f"the timing run's network lacks {missing}"
 
 
 # --------------------------------------------------------------------------

@@ -74,7 +74,7 @@ train_labels = train_labels[:n]
 # The images are stored as one four-dimensional array: image number, row
 # (height), column (width) and colour channel (red, green, blue).
 
-# %%
+# %% tags=["key-figure"]
 train_images.shape
 
 # %% [markdown]

@@ -51,7 +51,7 @@ print(dim)
 # A dense layer of 100 units has one weight for each input value and each unit,
 # plus one bias per unit:
 
-# %%
+# %% tags=["key-figure"]
 dense_parameters = dim * 100 + 100
 print(f"{dense_parameters:,}")
 

@@ -169,7 +169,7 @@ assert np.allclose(keras_edges[0, :, :, 0], image_edges, atol=1e-5)
 # the outermost rows and columns. Without padding, each convolution therefore
 # loses one pixel on every side:
 
-# %%
+# %% tags=["key-figure"]
 image_edges.shape
 
 # %% [markdown]

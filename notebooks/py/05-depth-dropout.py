@@ -226,7 +226,7 @@ assert dropout_gap < depth_gap
 # project keeps a separate validation set for decisions made during training
 # and looks at the test set only once, at the end.
 
-# %%
+# %% tags=["key-figure"]
 test_loss, test_accuracy = model_dropout.evaluate(
     test_images, test_labels, batch_size=1000, verbose=0
 )
