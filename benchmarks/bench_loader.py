@@ -2,7 +2,7 @@
 
     python benchmarks/bench_loader.py [ARCHIVE] [--repeats 5]
 
-ARCHIVE defaults to $CIFAR10_ARCHIVE, then /tmp/cifar/cifar-10-python.tar.gz.
+ARCHIVE defaults to $CIFAR10_ARCHIVE, then data/cifar-10-python.tar.gz.
 An archive that is not the official one is accepted through
 $CIFAR10_ACCEPT_SHA256 or --accept-sha256; without either, the benchmark
 trusts the archive it was given and says so. Everything is written into a
@@ -28,7 +28,9 @@ from pathlib import Path
 from cnn_lesson import data
 from cnn_lesson.data import load_cifar10
 
-DEFAULT_ARCHIVE = "/tmp/cifar/cifar-10-python.tar.gz"
+DEFAULT_ARCHIVE = str(
+    Path(__file__).resolve().parent.parent / "data" / "cifar-10-python.tar.gz"
+)
 
 _CHILD = """
 import json, sys, time

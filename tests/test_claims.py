@@ -74,6 +74,9 @@ CLAIMS = {
         ),
         "dropout narrows the train/validation gap": "assert dropout_gap < depth_gap",
         "about half of the test images are right": "assert test_accuracy > 0.45",
+        "evaluating on the test set repeats the last validation accuracy": (
+            'assert abs(test_accuracy - history_df["val_accuracy"].iloc[-1]) < 1e-6'
+        ),
     },
     "06-inspect": {
         "about half of the test images are right": "assert test_accuracy > 0.45",

@@ -102,7 +102,7 @@ def test_a_python_older_than_required_fails():
 
 def test_the_python_requirement_comes_from_the_project():
     check = setup_check.check_python()
-    assert check.ok and "(needs >=3.10)" in check.message
+    assert check.ok and "(needs >=3.11)" in check.message
 
 
 # --------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from cnn_lesson import setup_check
 # %% [markdown]
 # ## Python
 #
-# The lesson needs Python 3.10 or newer; the conda environment installs 3.11.
+# The lesson needs Python 3.11 or newer; the conda environment installs 3.11.
 
 # %% tags=["nbval-ignore-output"]
 python_check = setup_check.check_python()

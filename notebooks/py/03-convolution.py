@@ -182,8 +182,8 @@ same_conv(gray.reshape(1, 32, 32, 1)).shape
 
 # %% [markdown]
 # Which to use is a design choice: without padding, stacked layers shrink the
-# image step by step; with padding, the border pixels take part as often as
-# the others.
+# image step by step and the outermost pixels count for less and less; with
+# padding, the size stays the same from layer to layer.
 #
 # ## Exercise: vertical edges
 #

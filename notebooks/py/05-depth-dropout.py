@@ -108,7 +108,7 @@ model.summary(line_length=80, print_fn=print)
 # loses more weights than the convolution adds.
 
 # %%
-flatten_size = model.get_layer(index=6).output.shape[-1]
+flatten_size = model.get_layer(index=6).output.shape[-1]  # input is layer 0
 print(flatten_size)
 assert flatten_size == 512
 conv_pool_parameters = 47_370  # the pooling network of notebook 4
@@ -144,11 +144,14 @@ history_df = plot_history(history, "05-depth-history")
 # ends above its lowest point. The network
 # is *overfitting*: it learns the 5,000 training images ever better, partly by
 # memorising them, without getting better on images it has not seen. We
-# measure the gap between the two accuracies at the last epoch.
+# measure the gap between the two accuracies, averaged over the last five
+# epochs (a single epoch's validation accuracy jumps up and down by a point or
+# two).
 
-# %%
-depth_gap = history_df["accuracy"].iloc[-1] - history_df["val_accuracy"].iloc[-1]
-print(f"training minus validation accuracy, epoch 20: {depth_gap:.2f}")
+# %% tags=["nbval-ignore-output"]
+gap = history_df["accuracy"] - history_df["val_accuracy"]
+depth_gap = gap.iloc[-5:].mean()
+print(f"training minus validation accuracy, epochs 16-20: {depth_gap:.2f}")
 assert depth_gap > 0.05
 second_half = history_df.loc[20] - history_df.loc[10]
 assert second_half["accuracy"] > second_half["val_accuracy"]
@@ -184,7 +187,7 @@ model_dropout.summary(line_length=80, print_fn=print)
 # own, it only decides which values pass.
 
 # %%
-dropout_layer = model_dropout.get_layer(index=6)
+dropout_layer = model_dropout.get_layer(index=6)  # input is layer 0
 assert isinstance(dropout_layer, keras.layers.Dropout)
 assert dropout_layer.count_params() == 0
 assert model_dropout.count_params() == model.count_params() == 36_138
@@ -209,35 +212,39 @@ history = model_dropout.fit(
 history_df = plot_history(history, "05-dropout-history")
 
 # %% [markdown]
-# Training accuracy now stays closer to validation accuracy. The gap at the
-# last epoch is smaller than without dropout; the cell below checks it.
+# Training accuracy now stays a little closer to validation accuracy: over the
+# last five epochs the gap is smaller than without dropout. The cell below
+# checks it. A rate of 0.2 is a gentle dose; notebook 7 tries more.
 
-# %%
-dropout_gap = history_df["accuracy"].iloc[-1] - history_df["val_accuracy"].iloc[-1]
-print(f"gap without dropout: {depth_gap:.2f}, with dropout: {dropout_gap:.2f}")
+# %% tags=["nbval-ignore-output"]
+gap = history_df["accuracy"] - history_df["val_accuracy"]
+dropout_gap = gap.iloc[-5:].mean()
+print(f"gap without dropout: {depth_gap:.3f}, with dropout: {dropout_gap:.3f}")
 assert dropout_gap < depth_gap
 
 # %% [markdown]
 # ## Evaluate on the test set
 #
 # `evaluate` computes the loss and metrics on data the model was not trained
-# on. We used the test set as validation data, so the result equals the last
-# epoch's validation accuracy. That shortcut keeps the lesson simple; a real
-# project keeps a separate validation set for decisions made during training
-# and looks at the test set only once, at the end.
+# on. We used the test set as validation data, so the result is the last
+# epoch's validation accuracy again (the cell checks that too). That shortcut
+# keeps the lesson simple; a real project keeps a separate validation set for
+# decisions made during training and looks at the test set only once, at the
+# end.
 
-# %% tags=["key-figure"]
+# %% tags=["nbval-ignore-output", "key-figure"]
 test_loss, test_accuracy = model_dropout.evaluate(
     test_images, test_labels, batch_size=1000, verbose=0
 )
 print(f"test accuracy: {test_accuracy:.3f}")
+assert abs(test_accuracy - history_df["val_accuracy"].iloc[-1]) < 1e-6
 
 # %% [markdown]
-# About half of the test images are classified correctly, several times as
-# many as guessing would get (one in ten), from only 5,000 training images and a few minutes on a laptop.
-# The exact figure differs a little between computers (on the machines that
-# test this lesson it lies between 0.49 and 0.51 for different seeds), so the
-# check below uses a floor that holds everywhere.
+# About half of the test images are classified correctly, several times as many
+# as guessing would get (one in ten), from only 5,000 training images and a few
+# minutes on a laptop. The exact figure differs a little between computers and
+# between random seeds (by a point or two around 0.5), so the check below uses
+# a lower bound that holds everywhere.
 
 # %%
 assert test_accuracy > 0.45
@@ -293,5 +300,5 @@ keras.Model(inputs, outputs, name="dropout_late").summary(
 # - Overfitting shows as training accuracy rising while validation accuracy
 #   stalls and validation loss rises.
 # - Dropout adds no parameters and narrows the gap between training and
-#   validation accuracy.
+#   validation accuracy (a little, at a rate of 0.2).
 # - Save a trained model with `model.save("name.keras")`.
