@@ -253,14 +253,9 @@ def in_child(*args):
 
 
 def machine_info():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from cnn_lesson.run import cpu_model
+
+    cpu = cpu_model()
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_count": os.cpu_count(),

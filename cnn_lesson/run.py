@@ -104,17 +104,20 @@ def execute(path: Path, out_path: Path) -> dict:
     }
 
 
-def machine() -> str:
-    """A one-line description of this computer."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The processor's name (from /proc/cpuinfo on Linux)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {cpu}, {platform.system()}"
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> str:
+    """A one-line description of this computer."""
+    return f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()}"
 
 
 def print_summary(results, total):
