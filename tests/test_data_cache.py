@@ -322,6 +322,15 @@ def _assert_really_read_only(folder):
     assert probe.returncode != 0 and "PermissionError" in probe.stderr
 
 
+def _load_bound_by_permissions(kwargs, *folders):
+    """Load in a process bound by file permissions; then open folders again."""
+    try:
+        return loader_result(start_loader(kwargs, **as_user_bound_by_permissions()))
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
 def test_read_only_data_folder_still_returns_the_data(data_dir, archive):
     data_dir.mkdir()
     _read_only(data_dir)
@@ -331,12 +340,7 @@ def test_read_only_data_folder_still_returns_the_data(data_dir, archive):
         "accept_sha256": archive.sha256,
         "data_dir": str(data_dir),
     }
-    try:
-        result, out, _ = loader_result(
-            start_loader(kwargs, **as_user_bound_by_permissions())
-        )
-    finally:
-        data_dir.chmod(0o755)
+    result, out, _ = _load_bound_by_permissions(kwargs, data_dir)
 
     assert result.get("sha256") == array_digests(archive.expected), result
     assert "not cached" in out and "is not writable" in out
@@ -349,13 +353,7 @@ def test_read_only_data_folder_with_a_cache_loads_from_it(data_dir, archive):
     _read_only(data_dir / "cache", data_dir)
     _assert_really_read_only(data_dir / "cache")
     kwargs = {"accept_sha256": archive.sha256, "data_dir": str(data_dir)}
-    try:
-        result, out, _ = loader_result(
-            start_loader(kwargs, **as_user_bound_by_permissions())
-        )
-    finally:
-        (data_dir / "cache").chmod(0o755)
-        data_dir.chmod(0o755)
+    result, out, _ = _load_bound_by_permissions(kwargs, data_dir / "cache", data_dir)
 
     assert result.get("sha256") == array_digests(archive.expected), result
     assert "loaded from the cache" in out
@@ -365,12 +363,7 @@ def test_read_only_data_folder_with_a_cache_loads_from_it(data_dir, archive):
 def test_read_only_data_folder_without_data_says_where_to_write(data_dir):
     data_dir.mkdir()
     _read_only(data_dir)
-    try:
-        result, _, _ = loader_result(
-            start_loader({"data_dir": str(data_dir)}, **as_user_bound_by_permissions())
-        )
-    finally:
-        data_dir.chmod(0o755)
+    result, _, _ = _load_bound_by_permissions({"data_dir": str(data_dir)}, data_dir)
 
     message = result.get("error", "")
     assert_one_paragraph(message)
@@ -426,12 +419,7 @@ def test_archive_behind_a_folder_without_permission_is_a_clear_error(
         "accept_sha256": archive.sha256,
         "data_dir": str(data_dir),
     }
-    try:
-        result, _, _ = loader_result(
-            start_loader(kwargs, **as_user_bound_by_permissions())
-        )
-    finally:
-        locked.chmod(0o755)
+    result, _, _ = _load_bound_by_permissions(kwargs, locked)
 
     assert "permission denied" in result.get("error", ""), result
     assert sha256(hidden) == archive.sha256
@@ -445,11 +433,6 @@ def test_cache_folder_without_permission_still_returns_the_data(data_dir, archiv
         "accept_sha256": archive.sha256,
         "data_dir": str(data_dir),
     }
-    try:
-        result, _, _ = loader_result(
-            start_loader(kwargs, **as_user_bound_by_permissions())
-        )
-    finally:
-        (data_dir / "cache").chmod(0o755)
+    result, _, _ = _load_bound_by_permissions(kwargs, data_dir / "cache")
 
     assert result.get("sha256") == array_digests(archive.expected), result
